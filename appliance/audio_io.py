@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import math
 import warnings
+import wave
 from pathlib import Path
 
 import numpy as np
-import scipy.io.wavfile
-import scipy.signal
 
 from appliance.errors import AudioFileError
 from appliance.features import SAMPLE_RATE_HZ
@@ -51,14 +50,41 @@ def read_audio_native(path: Path) -> tuple[np.ndarray, int]:
 
 
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Integer PCM WAV with the standard library (light enough for the device);
+    float and other WAV encodings through scipy."""
+    try:
+        with wave.open(str(path), "rb") as handle:
+            width, channels = handle.getsampwidth(), handle.getnchannels()
+            rate, raw = handle.getframerate(), handle.readframes(handle.getnframes())
+    except wave.Error:
+        return _read_wav_with_scipy(path)
+    except (OSError, EOFError) as exc:
+        raise AudioFileError(f"audio file {path} is not a readable WAV file: {exc}") from None
+    if width == 1:
+        data = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 3:
+        bytes3 = np.frombuffer(raw, np.uint8).reshape(-1, 3)
+        as_int = (bytes3[:, 0].astype(np.int32) | bytes3[:, 1].astype(np.int32) << 8
+                  | bytes3[:, 2].astype(np.int8).astype(np.int32) << 16)
+        data = as_int.astype(np.float32) / 2.0**23
+    elif width in (2, 4):
+        kind = np.dtype(f"<i{width}")
+        data = np.frombuffer(raw, kind).astype(np.float32) / float(-np.iinfo(kind).min)
+    else:
+        raise AudioFileError(f"audio file {path} has {8 * width}-bit samples; "
+                             f"8, 16, 24 or 32 are read")
+    return (data.reshape(-1, channels) if channels > 1 else data), rate
+
+
+def _read_wav_with_scipy(path: Path) -> tuple[np.ndarray, int]:
+    import scipy.io.wavfile  # imports all of scipy.io: only for unusual WAV encodings
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)
             rate, data = scipy.io.wavfile.read(path)
     except (ValueError, OSError, EOFError, IndexError) as exc:
         raise AudioFileError(f"audio file {path} is not a readable WAV file: {exc}") from None
-    if data.dtype == np.uint8:
-        return (data.astype(np.float32) - 128.0) / 128.0, rate
     if np.issubdtype(data.dtype, np.integer):
         return data.astype(np.float32) / float(-np.iinfo(data.dtype).min), rate
     return data.astype(np.float32), rate
@@ -83,13 +109,18 @@ def resample(samples: np.ndarray, *, from_hz: int, to_hz: int) -> np.ndarray:
         return samples.astype(np.float32)
     if from_hz <= 0 or to_hz <= 0:
         raise AudioFileError(f"cannot resample from {from_hz} Hz to {to_hz} Hz")
+    import scipy.signal  # 50 MB of memory: only loaded when a rate must change
+
     g = math.gcd(int(from_hz), int(to_hz))
     return scipy.signal.resample_poly(samples, to_hz // g, from_hz // g).astype(np.float32)
 
 
 def to_int16(samples: np.ndarray) -> np.ndarray:
     """Float samples (full scale 1.0) -> int16, clipped."""
-    return np.clip(np.round(samples * _INT16_FULL_SCALE), -32768, 32767).astype(np.int16)
+    scaled = np.asarray(samples, dtype=np.float32) * np.float32(_INT16_FULL_SCALE)
+    np.round(scaled, out=scaled)
+    np.clip(scaled, -32768, 32767, out=scaled)
+    return scaled.astype(np.int16)
 
 
 def from_int16(samples: np.ndarray) -> np.ndarray:
@@ -99,4 +130,8 @@ def from_int16(samples: np.ndarray) -> np.ndarray:
 
 def write_wav(path: Path, samples: np.ndarray, *, sample_rate_hz: int = SAMPLE_RATE_HZ) -> None:
     """Write mono float samples as a 16-bit WAV file."""
-    scipy.io.wavfile.write(path, sample_rate_hz, to_int16(np.asarray(samples)))
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(sample_rate_hz)
+        handle.writeframes(to_int16(np.asarray(samples)).astype("<i2").tobytes())

@@ -254,7 +254,7 @@ def frame_features(audio: np.ndarray, *, config: FeatureConfig) -> np.ndarray:
 def summarize_window(frames: np.ndarray) -> np.ndarray:
     """Window features of one window's frame features.
 
-    ``frames`` (window_frames, n_frame_features) -> (3 * n_frame_features,) float32:
+    ``frames`` (window_frames, n_frame_features) -> (n_statistics * n_frame_features,) float32:
     per-feature mean, standard deviation, and mean absolute frame-to-frame change.
     """
     return np.concatenate([
@@ -267,11 +267,11 @@ def summarize_window(frames: np.ndarray) -> np.ndarray:
 def window_features(frames: np.ndarray, *, config: FeatureConfig) -> np.ndarray:
     """Window features of a clip's frame features.
 
-    ``frames`` (n_frames, n_frame_features) -> (n_windows, 3 * n_frame_features),
+    ``frames`` (n_frames, n_frame_features) -> (n_windows, n_statistics * n_frame_features),
     window ``w`` summarising frames ``[w * window_hop_frames, ... + window_frames)``.
     """
     if len(frames) < config.window_frames:
-        return np.empty((0, 3 * frames.shape[1]), dtype=np.float32)
+        return np.empty((0, len(WINDOW_STATISTICS) * frames.shape[1]), dtype=np.float32)
     starts = range(0, len(frames) - config.window_frames + 1, config.window_hop_frames)
     return np.stack([summarize_window(frames[s: s + config.window_frames]) for s in starts])
 

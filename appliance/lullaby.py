@@ -42,11 +42,11 @@ def render_lullaby(*, sample_rate_hz: int = LULLABY_SAMPLE_RATE_HZ) -> np.ndarra
     """The default lullaby as mono float32, peak 0.9 (volume is applied by the player)."""
     notes = MELODY * REPEATS
     total_beats = sum(beats for _, beats in notes)
-    out = np.zeros(int((total_beats + 2) * BEAT_SECONDS * sample_rate_hz), dtype=np.float64)
+    out = np.zeros(int((total_beats + 2) * BEAT_SECONDS * sample_rate_hz), dtype=np.float32)
     position = 0.0
     for name, beats in notes:
         ring_seconds = beats * BEAT_SECONDS + 1.0  # each note rings into the next
-        t = np.arange(int(ring_seconds * sample_rate_hz)) / sample_rate_hz
+        t = np.arange(int(ring_seconds * sample_rate_hz), dtype=np.float32) / sample_rate_hz
         envelope = np.minimum(t / _ATTACK_SECONDS, 1.0) * np.exp(-_NOTE_DECAY_PER_SECOND * t)
         tone = sum(a * np.sin(2 * np.pi * note_hz(name) * (k + 1) * t)
                    for k, a in enumerate(_PARTIALS))

@@ -10,6 +10,7 @@ import numpy as np
 
 from appliance.errors import ParameterError
 from appliance.features import (
+    WINDOW_STATISTICS,
     FeatureConfig,
     features_of_frames,
     frame_count,
@@ -70,7 +71,7 @@ class WindowStream:
         keep_from = self._windows_done * cfg.window_hop_frames - self._dropped
         self._frames = self._frames[keep_from:]
         self._dropped += keep_from
-        width = 3 * frames.shape[1]
+        width = len(WINDOW_STATISTICS) * frames.shape[1]
         features = np.stack(rows) if rows else np.empty((0, width), dtype=np.float32)
         return features, np.asarray(indices, dtype=np.int64)
 

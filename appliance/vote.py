@@ -36,6 +36,10 @@ class Vote:
         self.held_until_seconds = max(self.held_until_seconds, t_seconds)
         self.streak = 0
 
+    def interrupt(self) -> None:
+        """The stream had a gap: windows before it and after it are not consecutive."""
+        self.streak = 0
+
     def update(self, probability: float, *, window_start_seconds: float) -> bool:
         """Add one window's probability; True when this window confirms a cry."""
         if window_start_seconds < self.held_until_seconds or probability < self.threshold:
