@@ -8,8 +8,8 @@ Two levels:
   zero-crossing rate, RMS level, and a harmonicity/pitch measure over the cry
   range of fundamentals;
 * **window features**: one row per analysis window (``window_frames`` frames,
-  every ``window_hop_frames``): the mean, standard deviation and mean absolute
-  frame-to-frame change of every frame feature.
+  every ``window_hop_frames``): the mean, standard deviation, mean absolute
+  frame-to-frame change and maximum of every frame feature.
 
 Frames are computed once and shared by the overlapping windows that contain them.
 Frame ``i`` covers samples ``[i * hop_samples, i * hop_samples + frame_samples)``
@@ -47,7 +47,7 @@ SHAPE_FEATURE_NAMES = (
     "harmonicity",
     "pitch_khz",
 )
-WINDOW_STATISTICS = ("mean", "std", "mean_abs_delta")
+WINDOW_STATISTICS = ("mean", "std", "mean_abs_delta", "max")
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,7 @@ class _Constants:
     """Arrays built once per configuration and reused by every call."""
 
     window: np.ndarray  # (frame_samples,) Hann
-    mel: np.ndarray  # (n_bins, n_mels)
+    projection: np.ndarray  # (n_bins, n_mels + 3): mel filters, then f, f**2 (kHz), 1
     bin_khz: np.ndarray  # (n_bins,)
     lag_min: int
     lag_max: int
@@ -171,11 +171,13 @@ class _Constants:
 
 @functools.lru_cache(maxsize=8)
 def _constants(config: FeatureConfig) -> _Constants:
+    bin_khz = (np.fft.rfftfreq(config.n_fft, d=1.0 / config.sample_rate_hz) / 1000.0)
+    projection = np.column_stack([mel_filterbank(config=config), bin_khz, bin_khz**2,
+                                  np.ones_like(bin_khz)]).astype(np.float32)
     return _Constants(
         window=np.hanning(config.frame_samples + 2)[1:-1].astype(np.float32),
-        mel=mel_filterbank(config=config),
-        bin_khz=(np.fft.rfftfreq(config.n_fft, d=1.0 / config.sample_rate_hz) / 1000.0)
-        .astype(np.float32),
+        projection=projection,
+        bin_khz=bin_khz.astype(np.float32),
         lag_min=int(np.floor(config.sample_rate_hz / config.pitch_fmax_hz)),
         lag_max=int(np.ceil(config.sample_rate_hz / config.pitch_fmin_hz)),
     )
@@ -216,23 +218,25 @@ def features_of_frames(frames: np.ndarray, *, config: FeatureConfig) -> np.ndarr
         raise ParameterError(
             f"frames must have shape (n, {config.frame_samples}), got {frames.shape}")
     c = _constants(config)
-    spectrum = scipy.fft.rfft(frames * c.window, n=config.n_fft, axis=1)
+    padded = np.zeros((len(frames), config.n_fft), dtype=np.float32)
+    np.multiply(frames, c.window, out=padded[:, : config.frame_samples])
+    spectrum = scipy.fft.rfft(padded, axis=1)
     power = spectrum.real**2 + spectrum.imag**2  # (n, n_bins)
-    total = power.sum(axis=1) + _EPS
 
-    mel_db = 10.0 * np.log10(power @ c.mel + _EPS)
-    centroid = (power @ c.bin_khz) / total
-    bandwidth = np.sqrt(np.maximum(
-        (power @ c.bin_khz**2) / total - centroid**2, 0.0))
+    projected = power @ c.projection  # mel energies, sum f*P, sum f**2*P, sum P
+    mel_db = 10.0 * np.log10(projected[:, : config.n_mels] + _EPS)
+    total = projected[:, -1] + _EPS
+    centroid = projected[:, -3] / total
+    bandwidth = np.sqrt(np.maximum(projected[:, -2] / total - centroid**2, 0.0))
     below = np.cumsum(power, axis=1) >= config.rolloff_fraction * total[:, None]
     rolloff = c.bin_khz[np.argmax(below, axis=1)]
-    log_power = np.log(power + _EPS)
-    flatness = np.exp(log_power.mean(axis=1)) / (power.mean(axis=1) + _EPS)
+    n_bins = power.shape[1]
+    flatness = np.exp(np.log(power + _EPS).mean(axis=1)) / (total / n_bins + _EPS)
     signs = np.signbit(frames)
     zcr = (signs[:, 1:] != signs[:, :-1]).mean(axis=1)
-    rms_db = 10.0 * np.log10((frames**2).mean(axis=1) + _EPS)
+    rms_db = 10.0 * np.log10(np.einsum("ij,ij->i", frames, frames) / frames.shape[1] + _EPS)
 
-    autocorr = scipy.fft.irfft(power, n=config.n_fft, axis=1)
+    autocorr = scipy.fft.irfft(power, axis=1)  # n_fft points: power has n_fft // 2 + 1 bins
     lags = autocorr[:, c.lag_min: c.lag_max + 1] / (autocorr[:, :1] + _EPS)
     best = np.argmax(lags, axis=1)
     harmonicity = np.clip(lags[np.arange(len(lags)), best], 0.0, 1.0)
@@ -255,12 +259,13 @@ def summarize_window(frames: np.ndarray) -> np.ndarray:
     """Window features of one window's frame features.
 
     ``frames`` (window_frames, n_frame_features) -> (n_statistics * n_frame_features,) float32:
-    per-feature mean, standard deviation, and mean absolute frame-to-frame change.
+    per-feature mean, standard deviation, mean absolute frame-to-frame change, and maximum.
     """
     return np.concatenate([
         frames.mean(axis=0),
         frames.std(axis=0),
         np.abs(np.diff(frames, axis=0)).mean(axis=0),
+        frames.max(axis=0),
     ]).astype(np.float32)
 
 

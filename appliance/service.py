@@ -8,7 +8,6 @@ the hardware ends the loop; an unexpected error is logged and the loop restarts.
 from __future__ import annotations
 
 import queue
-import resource
 import signal
 import threading
 import time
@@ -20,7 +19,6 @@ from appliance.audio_io import from_int16
 from appliance.capture import AUDIO, GAP, OVERRUN, CaptureSettings, CaptureThread, open_capture
 from appliance.detector import WindowScorer
 from appliance.errors import HushboxError
-from appliance.features import SAMPLE_RATE_HZ
 from appliance.log import EventLog
 from appliance.lullaby import load_lullaby
 from appliance.model import DEFAULT_MODEL_PATH, load_model
@@ -69,7 +67,7 @@ class Listener:
                              sample_rate_hz=lullaby_rate, volume=settings.lullaby_volume,
                              fade_seconds=settings.lullaby_fade_seconds, log=log,
                              open_device=open_playback_device)
-        period = int(round(settings.period_seconds * SAMPLE_RATE_HZ))
+        period = int(round(settings.period_seconds * self.rate))
         self.queue: queue.Queue = queue.Queue(
             maxsize=max(1, int(RING_BUFFER_SECONDS / settings.period_seconds)))
         self.capture = CaptureThread(
@@ -211,14 +209,22 @@ class Listener:
 
 
 def current_rss_mb() -> float:
-    """Resident memory of this process now, in MiB (Linux /proc)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+    """Resident memory of this process now, in MiB."""
+    return _proc_status_mb("VmRSS")
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process, in MiB. (``ru_maxrss`` is not used: after
+    fork + exec it still counts the parent's memory.)"""
+    return _proc_status_mb("VmHWM")
+
+
+def _proc_status_mb(key: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024.0  # kB
+    return float("nan")
 
 
 def run_service(settings: Settings, **devices: Callable[..., object]) -> int:

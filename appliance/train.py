@@ -25,9 +25,9 @@ from appliance.trainset import WindowTable, build_table
 from appliance.vote import WINDOWS_TO_CONFIRM
 
 CLASSIFIERS = ("mlp", "logistic")
-MLP_HIDDEN_UNITS = 32
+MLP_HIDDEN_UNITS = 64
 MLP_L2 = 1e-3
-MLP_EPOCHS = 60
+MLP_EPOCHS = 80
 MLP_BATCH = 256
 LOGISTIC_C = 1.0
 TARGET_FALSE_CONFIRMATIONS_PER_HOUR = 1.0

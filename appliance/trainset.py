@@ -140,7 +140,7 @@ def _synthetic_negatives(*, seed: int, config: FeatureConfig) -> list[tuple[np.n
 
 def _cache_key(clips: list[Clip], *, seed: int, config: FeatureConfig) -> str:
     digest = hashlib.sha256(json.dumps(
-        [AUGMENT_VERSION, seed, config.to_dict()]).encode())
+        [AUGMENT_VERSION, seed, config.to_dict(), config.window_feature_names]).encode())
     for clip in clips:
         stat = clip.path.stat() if clip.path.exists() else None
         digest.update(f"{clip.path}|{clip.label}|{clip.fold}|"

@@ -20,7 +20,7 @@ def test_scan_finds_the_cry_in_the_bundled_recording():
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0].startswith(f"{CRY_RECORDING}: cry confirmed at 0:")
-    assert lines[-1] == f"{CRY_RECORDING}: 15.0 s scanned, 1 cry confirmed"
+    assert lines[-1] == f"{CRY_RECORDING}: 20.0 s scanned, 1 cry confirmed"
 
 
 def test_scan_json_lines(tmp_path):
@@ -32,7 +32,7 @@ def test_scan_json_lines(tmp_path):
     assert CRY_SPAN_SECONDS[0] < cries[0]["t"] <= CRY_SPAN_SECONDS[1]
     ends = [r for r in records if r["event"] == "end"]
     assert [(r["file"], r["duration"]) for r in ends] == [
-        (str(CRY_RECORDING), 15.0), (str(QUIET_RECORDING), 20.0)]
+        (str(CRY_RECORDING), 20.0), (str(QUIET_RECORDING), 20.0)]
 
 
 def test_scan_plot_writes_a_png(tmp_path):

@@ -45,8 +45,8 @@ def env(tmp_path):
     boot.mkdir()
     e = {k: v for k, v in os.environ.items() if not k.startswith("HUSHBOX_")}
     e.update(PATH=f"{bin_dir}:{e['PATH']}", FAKE_LOG=str(tmp_path / "calls"),
-             HUSHBOX_BOOT_DIR=str(boot), HUSHBOX_CONSOLE=str(tmp_path / "no-console"),
-             HUSHBOX_RESTART_DELAY_S="0", HUSHBOX_USER="no-such-user-hushbox")
+             SERVICE_BOOT_DIR=str(boot), SERVICE_CONSOLE=str(tmp_path / "no-console"),
+             SERVICE_RESTART_DELAY_S="0", SERVICE_USER="no-such-user-hushbox")
     return e, tmp_path, boot
 
 
@@ -57,7 +57,7 @@ def run_service(e, *args, timeout=30):
 
 def test_service_restarts_the_detector(env):
     e, tmp, _ = env
-    e.update(HUSHBOX_MAX_RUNS="3", FAKE_STATUS="7")
+    e.update(SERVICE_MAX_RUNS="3", FAKE_STATUS="7")
     r = run_service(e)
     assert r.returncode == 7
     assert (tmp / "calls").read_text().count("ARGS -m appliance listen") == 3
@@ -67,7 +67,7 @@ def test_service_restarts_the_detector(env):
 
 def test_service_reads_config_and_optional_lullaby(env):
     e, tmp, boot = env
-    e["HUSHBOX_MAX_RUNS"] = "1"
+    e["SERVICE_MAX_RUNS"] = "1"
     (boot / "hushbox.conf").write_text("[hushbox]\n")
     run_service(e, "--stop-after-seconds", "5")
     first = (tmp / "calls").read_text().splitlines()[-1]
@@ -80,7 +80,7 @@ def test_service_reads_config_and_optional_lullaby(env):
 
 def test_service_without_boot_partition_uses_defaults(env):
     e, tmp, boot = env
-    e["HUSHBOX_MAX_RUNS"] = "1"
+    e["SERVICE_MAX_RUNS"] = "1"
     shutil.rmtree(boot)
     r = run_service(e)
     assert r.returncode == 0
@@ -91,7 +91,7 @@ def test_service_output_goes_to_the_console(env):
     e, tmp, _ = env
     console = tmp / "console"
     console.write_text("")
-    e.update(HUSHBOX_MAX_RUNS="1", HUSHBOX_CONSOLE="/dev/null")
+    e.update(SERVICE_MAX_RUNS="1", SERVICE_CONSOLE="/dev/null")
     r = run_service(e)
     assert r.stdout == "", "all output goes to the console device"
 
@@ -106,7 +106,7 @@ def test_onboot_loads_listed_modules_and_tolerates_no_boot_partition(tmp_path):
     mods = tmp_path / "modules.txt"
     mods.write_text("# comment\nsnd-usb-audio\n\nmissing_mod\nbcm2835_wdt\n")
     e = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", LOADED=str(tmp_path / "loaded"),
-             HUSHBOX_MODULES=str(mods), HUSHBOX_BOOT_WAIT_S="2")
+             ONBOOT_MODULES=str(mods), ONBOOT_BOOT_WAIT_S="2")
     r = subprocess.run(["sh", str(ONBOOT), str(tmp_path / "mnt")], env=e, capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0
@@ -124,7 +124,7 @@ def test_onboot_mounts_the_labelled_partition_read_only(tmp_path):
     mods = tmp_path / "modules.txt"
     mods.write_text("vfat\n")
     e = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", MOUNTED=str(tmp_path / "m"),
-             HUSHBOX_MODULES=str(mods))
+             ONBOOT_MODULES=str(mods))
     r = subprocess.run(["sh", str(ONBOOT), str(tmp_path / "mnt")], env=e, capture_output=True,
                        text=True, timeout=30)
     assert "boot_partition_mounted device=/dev/mmcblk0p1" in r.stdout

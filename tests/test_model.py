@@ -9,7 +9,7 @@ import pytest
 from appliance.errors import ModelError
 from appliance.features import FeatureConfig
 from appliance.model import DEFAULT_MODEL_PATH, Model, card_path, load_model, save_model
-from appliance.train import fit_classifier
+from appliance.train import MLP_BATCH, MLP_EPOCHS, MLP_HIDDEN_UNITS, MLP_L2, fit_classifier
 
 CFG = FeatureConfig()
 N_FEATURES = len(CFG.window_feature_names)
@@ -33,8 +33,9 @@ def test_inference_is_a_few_dot_products_matching_sklearn(kind):
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
     scaled = StandardScaler().fit(x).transform(x)
     if kind == "mlp":
-        reference = MLPClassifier(hidden_layer_sizes=(32,), alpha=1e-3, batch_size=256,
-                                  max_iter=60, random_state=0, n_iter_no_change=60)
+        reference = MLPClassifier(hidden_layer_sizes=(MLP_HIDDEN_UNITS,), alpha=MLP_L2,
+                                  batch_size=MLP_BATCH, max_iter=MLP_EPOCHS, random_state=0,
+                                  n_iter_no_change=MLP_EPOCHS)
     else:
         reference = LogisticRegression(max_iter=2000, class_weight="balanced")
     import warnings

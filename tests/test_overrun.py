@@ -71,3 +71,25 @@ def test_an_overrun_drops_the_partial_window(cry_audio):
     log = listen_with(OverrunningReader(cry_audio, every=8), stop_seconds=10.0)
     assert events(log, "stopped")[0]["windows"] == "0"
     assert not events(log, "cry_confirmed")
+
+
+def test_an_unexpected_error_in_the_loop_is_logged_and_the_loop_restarts(cry_audio):
+    out = io.StringIO()
+    settings = build_settings(flags={"stop_after_seconds": 12.0})
+    listener = Listener(settings, log=EventLog(stream=out),
+                        open_capture_device=lambda *a, **k: OverrunningReader(cry_audio, 10**9),
+                        open_playback_device=lambda *a, **k: NullSpeaker())
+    real_push, calls = listener.scorer.push, []
+
+    def flaky_push(samples):
+        calls.append(1)
+        if len(calls) == 30:
+            raise RuntimeError("boom")
+        return real_push(samples)
+
+    listener.scorer.push = flaky_push
+    assert listener.run() == 0
+    log = out.getvalue()
+    assert events(log, "loop_error")[0]["error"].startswith('"RuntimeError:')
+    stopped = events(log, "stopped")[0]
+    assert stopped["loop_restarts"] == "1" and int(stopped["windows"]) > 15

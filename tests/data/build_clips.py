@@ -17,9 +17,9 @@ import soundfile
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[2] / "shared" / "data"
 RATE = 16_000
-CRY_CLIP = "audio/esc50/1-187207-A-20.flac"
+CRY_CLIPS = ("audio/esc50/3-151081-A-20.flac", "audio/esc50/3-151081-B-20.flac")
 ROOM_CLIPS = ("audio/esc50/1-17367-A-10.flac", "audio/esc50/2-101676-A-10.flac",
-              "audio/esc50/1-42139-A-38.flac")
+              "audio/esc50/1-42139-A-38.flac", "audio/esc50/1-62849-A-38.flac")
 QUIET_CLIPS = ("audio/esc50/1-100032-A-0.flac", "audio/esc50/1-17367-A-10.flac",
                "audio/esc50/1-35687-A-38.flac", "audio/esc50/1-54505-A-21.flac")
 CRY_START_SECONDS = 6.0
@@ -37,7 +37,7 @@ def load(rel: str) -> np.ndarray:
 def cry_in_room() -> np.ndarray:
     """Room sound (rain, then a ticking clock), with a baby crying from CRY_START_SECONDS."""
     room = ROOM_GAIN * np.concatenate([load(p) for p in ROOM_CLIPS])
-    cry = load(CRY_CLIP)
+    cry = np.concatenate([load(p) for p in CRY_CLIPS])
     start = int(CRY_START_SECONDS * RATE)
     room[start: start + len(cry)] += cry
     return np.clip(room, -1, 1)
@@ -48,7 +48,7 @@ def mini_dataset(rows: list[dict]) -> list[dict]:
     chosen, counts = [], {}
     for row in rows:
         key = (row["fold"], row["label"])
-        if not row["license"].startswith("CC0") or row["path"] in (CRY_CLIP, *ROOM_CLIPS):
+        if not row["license"].startswith("CC0") or row["path"] in (*CRY_CLIPS, *ROOM_CLIPS):
             continue
         if counts.get(key, 0) >= MINI_PER_FOLD[row["label"]]:
             continue
