@@ -24,6 +24,7 @@ QUIET_CLIPS = ("audio/esc50/1-100032-A-0.flac", "audio/esc50/1-17367-A-10.flac",
                "audio/esc50/1-35687-A-38.flac", "audio/esc50/1-54505-A-21.flac")
 CRY_START_SECONDS = 6.0
 ROOM_GAIN = 0.3
+RECORDING_SECONDS = 20.0
 MINI_SECONDS = 3.0
 MINI_PER_FOLD = {"cry": 1, "other": 2}
 
@@ -36,7 +37,8 @@ def load(rel: str) -> np.ndarray:
 
 def cry_in_room() -> np.ndarray:
     """Room sound (rain, then a ticking clock), with a baby crying from CRY_START_SECONDS."""
-    room = ROOM_GAIN * np.concatenate([load(p) for p in ROOM_CLIPS])
+    room = ROOM_GAIN * np.concatenate([load(p) for p in ROOM_CLIPS])[
+        : int(RECORDING_SECONDS * RATE)]
     cry = np.concatenate([load(p) for p in CRY_CLIPS])
     start = int(CRY_START_SECONDS * RATE)
     room[start: start + len(cry)] += cry
@@ -62,7 +64,7 @@ def main() -> int:
         print(f"needs {SHARED}", file=sys.stderr)
         return 1
     soundfile.write(HERE / "cry_in_room.wav", cry_in_room(), RATE, subtype="PCM_16")
-    quiet = np.concatenate([load(p) for p in QUIET_CLIPS])
+    quiet = np.concatenate([load(p) for p in QUIET_CLIPS])[: int(RECORDING_SECONDS * RATE)]
     soundfile.write(HERE / "no_cry_room.wav", quiet, RATE, subtype="PCM_16")
     with open(SHARED / "metadata.csv", newline="") as table:
         rows = list(csv.DictReader(table))
