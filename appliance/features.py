@@ -113,11 +113,11 @@ class FeatureConfig:
     def window_hop_seconds(self) -> float:
         return self.window_hop_samples / self.sample_rate_hz
 
-    @property
+    @functools.cached_property
     def frame_feature_names(self) -> tuple[str, ...]:
         return tuple(f"mel_{i:02d}_db" for i in range(self.n_mels)) + SHAPE_FEATURE_NAMES
 
-    @property
+    @functools.cached_property
     def window_feature_names(self) -> tuple[str, ...]:
         return tuple(f"{name}_{stat}" for stat in WINDOW_STATISTICS
                      for name in self.frame_feature_names)
@@ -231,9 +231,9 @@ def features_of_frames(frames: np.ndarray, *, config: FeatureConfig) -> np.ndarr
     below = np.cumsum(power, axis=1) >= config.rolloff_fraction * total[:, None]
     rolloff = c.bin_khz[np.argmax(below, axis=1)]
     n_bins = power.shape[1]
-    flatness = np.exp(np.log(power + _EPS).mean(axis=1)) / (total / n_bins + _EPS)
+    flatness = np.exp(np.log(power + _EPS).sum(axis=1) / n_bins) / (total / n_bins + _EPS)
     signs = np.signbit(frames)
-    zcr = (signs[:, 1:] != signs[:, :-1]).mean(axis=1)
+    zcr = np.count_nonzero(signs[:, 1:] != signs[:, :-1], axis=1) / (frames.shape[1] - 1)
     rms_db = 10.0 * np.log10(np.einsum("ij,ij->i", frames, frames) / frames.shape[1] + _EPS)
 
     autocorr = scipy.fft.irfft(power, axis=1)  # n_fft points: power has n_fft // 2 + 1 bins

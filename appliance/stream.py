@@ -86,6 +86,7 @@ class FeatureStream:
         self.config = config
         self.frames = FrameStream(config=config)
         self.windows = WindowStream(config=config)
+        self._nothing = (_empty_windows(config), np.empty(0, dtype=np.int64))
         self.reset()
 
     def reset(self) -> None:
@@ -104,7 +105,7 @@ class FeatureStream:
         cfg = self.config
         next_window_end = self.windows.windows_done * cfg.window_hop_samples + cfg.window_samples
         if self._consumed + self._buffered < next_window_end:
-            return _empty_windows(cfg), np.empty(0, dtype=np.int64)
+            return self._nothing
         buffer = np.concatenate(self._chunks)
         self._chunks, self._consumed, self._buffered = [], self._consumed + len(buffer), 0
         return self.windows.push(self.frames.push(buffer))
