@@ -140,7 +140,9 @@ def write_mbr(image, start_lba: int, sectors: int, disk_id: int) -> None:
         start_lba, sectors,
     )
     image.seek(0)
-    image.write(b"\x00" * 440 + struct.pack("<IH", disk_id, 0) + entry + b"\x00" * 48 + MBR_SIGNATURE)
+    unused_entries = b"\x00" * 48
+    image.write(b"\x00" * 440 + struct.pack("<IH", disk_id, 0) + entry + unused_entries
+                + MBR_SIGNATURE)
 
 
 def write_fat32(image, start_lba: int, sectors: int, label: str, files: dict[str, Path],

@@ -85,7 +85,7 @@ dtparam=audio=on
 
 def deb_data(deb: Path) -> tarfile.TarFile:
     """The data.tar of a .deb (an `ar` archive), opened for streaming."""
-    f = open(deb, "rb")
+    f = open(deb, "rb")  # noqa: SIM115 - handed to the streaming TarFile, closed by the caller
     if f.read(8) != b"!<arch>\n":
         raise ValueError(f"{deb}: not a Debian package")
     while True:
@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--kernel", type=Path, required=True, help="arm64 kernel Image")
     p.add_argument("--initrd", type=Path, required=True, help="initramfs (cpio, gzip/zstd)")
-    p.add_argument("--kernel-deb", type=Path, required=True, help="Debian kernel .deb (device trees)")
+    p.add_argument("--kernel-deb", type=Path, required=True,
+                   help="Debian kernel .deb (device trees)")
     p.add_argument("--firmware-deb", type=Path, required=True, help="Debian raspi-firmware .deb")
     p.add_argument("--out", type=Path, required=True, help="SD image to write")
     p.add_argument("--cmdline", help="kernel command line (default: tty1, then the serial console)")

@@ -35,15 +35,24 @@ install -D -m 0755 "$src/build/hushbox/hushbox-onboot" "$root/usr/local/sbin/hus
 install -D -m 0644 "$src/build/modules.txt" "$root/etc/hushbox/modules.txt"
 mkdir -p "$root/boot" "$root/var/boot"
 
-# Strip: documentation, locales, package caches, Python test suites and headers.
+# Strip: documentation, locales, package caches, Python test suites and headers,
+# glibc's iconv modules (Python has its own codecs), perl (only package scripts
+# use it; nothing is installed on a read-only appliance), time zones but UTC.
 rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
        "$root"/usr/share/lintian "$root"/usr/share/locale/* \
        "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* "$root"/var/cache/debconf/*-old \
-       "$root"/root/.cache
+       "$root"/root/.cache "$root"/usr/lib/*-linux-gnu/gconv \
+       "$root"/usr/bin/perl "$root"/usr/bin/perl5.* "$root"/usr/lib/*-linux-gnu/perl-base \
+       "$root"/usr/share/perl5
+find "$root/usr/share/zoneinfo" -mindepth 1 -maxdepth 1 ! -name UTC ! -name Etc \
+    -exec rm -rf {} + 2>/dev/null || true
 for site in "$root"/usr/local/lib/python3*/dist-packages; do
     [ -d "$site" ] || continue
-    find "$site" -type d -name tests -prune -exec rm -rf {} +
-    rm -rf "$site"/numpy/_core/include "$site"/numpy/f2py "$site"/numpy/_pyinstaller \
+    find "$site" -type d -name tests ! -path '*/numpy/_core/tests' -prune -exec rm -rf {} +
+    # numpy.testing (imported by scipy) needs numpy._core.tests._natype: keep only that.
+    find "$site/numpy/_core/tests" -mindepth 1 -maxdepth 1 ! -name _natype.py ! -name __pycache__ \
+        -exec rm -rf {} + 2>/dev/null || true
+    rm -rf "$site"/numpy/_core/include "$site"/numpy/_pyinstaller \
            "$site"/scipy/_lib/_uarray/*.cpp "$site"/*.dist-info/RECORD
 done
 find "$root/usr" -name '*.a' -delete
