@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -75,8 +76,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace, **flags: object):
-    import os
-
     from appliance.settings import build_settings
 
     return build_settings(config_path=getattr(args, "config", None), environ=os.environ,

@@ -16,6 +16,9 @@ _A4_MIDI = 69
 _PARTIALS = (1.0, 0.35, 0.12)
 _NOTE_DECAY_PER_SECOND = 2.2
 _ATTACK_SECONDS = 0.01
+_RING_ON_SECONDS = 1.0  # each note rings on into the next
+_TAIL_BEATS = 2  # silence-and-ring after the last note
+_PEAK = 0.9
 _NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 # (note, beats) in 3/4; the melody of the first verse, played twice.
@@ -39,13 +42,14 @@ def note_hz(name: str) -> float:
 
 
 def render_lullaby(*, sample_rate_hz: int = LULLABY_SAMPLE_RATE_HZ) -> np.ndarray:
-    """The default lullaby as mono float32, peak 0.9 (volume is applied by the player)."""
+    """The default lullaby as mono float32, peak ``_PEAK`` (the player applies the volume)."""
     notes = MELODY * REPEATS
     total_beats = sum(beats for _, beats in notes)
-    out = np.zeros(int((total_beats + 2) * BEAT_SECONDS * sample_rate_hz), dtype=np.float32)
+    out = np.zeros(int((total_beats + _TAIL_BEATS) * BEAT_SECONDS * sample_rate_hz),
+                   dtype=np.float32)
     position = 0.0
     for name, beats in notes:
-        ring_seconds = beats * BEAT_SECONDS + 1.0  # each note rings into the next
+        ring_seconds = beats * BEAT_SECONDS + _RING_ON_SECONDS
         t = np.arange(int(ring_seconds * sample_rate_hz), dtype=np.float32) / sample_rate_hz
         envelope = np.minimum(t / _ATTACK_SECONDS, 1.0) * np.exp(-_NOTE_DECAY_PER_SECOND * t)
         tone = sum(a * np.sin(2 * np.pi * note_hz(name) * (k + 1) * t)
@@ -54,7 +58,7 @@ def render_lullaby(*, sample_rate_hz: int = LULLABY_SAMPLE_RATE_HZ) -> np.ndarra
         end = min(start + len(t), len(out))
         out[start:end] += (envelope * tone)[: end - start]
         position += beats
-    return (0.9 * out / np.max(np.abs(out))).astype(np.float32)
+    return (_PEAK * out / np.max(np.abs(out))).astype(np.float32)
 
 
 def load_lullaby(path: str = "") -> tuple[np.ndarray, int]:

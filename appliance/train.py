@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import platform
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ MLP_L2 = 1e-3
 MLP_EPOCHS = 80
 MLP_BATCH = 256
 LOGISTIC_C = 1.0
+LOGISTIC_MAX_ITER = 2000
 TARGET_FALSE_CONFIRMATIONS_PER_HOUR = 1.0
 """Threshold rule: the lowest threshold at which out-of-fold negative clips confirm at
 most this often (each clip at most once, per hour of negative audio)."""
@@ -40,6 +42,7 @@ DEFAULT_SEED = 20261126
 def fit_classifier(features: np.ndarray, labels: np.ndarray, *, kind: str, seed: int
                    ) -> tuple[np.ndarray, np.ndarray, tuple, tuple]:
     """Fit a standardiser and a classifier; return (mean, scale, weights, biases) arrays."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
@@ -54,15 +57,12 @@ def fit_classifier(features: np.ndarray, labels: np.ndarray, *, kind: str, seed:
         net = MLPClassifier(hidden_layer_sizes=(MLP_HIDDEN_UNITS,), alpha=MLP_L2,
                             batch_size=MLP_BATCH, max_iter=MLP_EPOCHS, random_state=seed,
                             early_stopping=False, n_iter_no_change=MLP_EPOCHS)
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # a fixed epoch count is the plan, not a failure
             warnings.simplefilter("ignore", ConvergenceWarning)
             net.fit(x, labels)
         weights, biases = tuple(net.coefs_), tuple(net.intercepts_)
     else:
-        lr = LogisticRegression(C=LOGISTIC_C, max_iter=2000, class_weight="balanced")
+        lr = LogisticRegression(C=LOGISTIC_C, max_iter=LOGISTIC_MAX_ITER, class_weight="balanced")
         lr.fit(x, labels)
         weights, biases = (lr.coef_.T,), (lr.intercept_,)
     return (scaler.mean_.astype(np.float32), scaler.scale_.astype(np.float32),

@@ -39,6 +39,7 @@ NOISE_LEVEL_RANGE_DBFS = (-60.0, -10.0)
 LULLABY_GAINS_DB = (-30.0, -12.0, 0.0)
 SYNTHETIC_CLIP = -1
 """``clip_index`` of rows made from no recording (noise machines, the device's lullaby)."""
+_SYNTHETIC_STREAM = 2**31  # a random stream of its own, apart from every clip's index
 CACHE_DIR = Path(os.environ.get("HUSHBOX_CACHE", Path.home() / ".cache" / "hushbox"))
 
 
@@ -121,7 +122,7 @@ def _clip_task(task: tuple) -> tuple[int, list[tuple], str | None]:
 
 def _synthetic_negatives(*, seed: int, config: FeatureConfig) -> list[tuple[np.ndarray, int]]:
     """(features, fold) of noise-machine clips in every fold and of the device's own lullaby."""
-    rng = np.random.default_rng([seed, 2**31])
+    rng = np.random.default_rng([seed, _SYNTHETIC_STREAM])
     rows = []
     n_noise = int(NOISE_CLIP_SECONDS * config.sample_rate_hz)
     for fold in range(1, N_FOLDS + 1):
