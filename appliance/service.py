@@ -95,7 +95,8 @@ class Listener:
         """Listen until stopped (signal or ``stop_after_seconds``); returns the exit status."""
         s = self.settings
         self.log.info("listening", capture=s.capture_device, playback=s.playback_device,
-                      model=self.model.card.get("arrays_file", "?"), threshold=self.threshold,
+                      model=self.model.card.get("arrays_file", "?"),
+                      threshold=f"{self.threshold:.3f}",
                       windows_to_confirm=s.windows_to_confirm,
                       lullaby_seconds=self.lullaby_seconds)
         self.capture.start()
