@@ -31,7 +31,7 @@ def plot_scan(samples: np.ndarray, result: ScanResult, *, config: FeatureConfig,
     votes = probabilities >= threshold
     bottom.scatter(ends[votes], probabilities[votes], color="tab:orange", zorder=3,
                    label="votes cry")
-    bottom.axhline(threshold, color="grey", linestyle="--", label=f"threshold {threshold:.2f}")
+    bottom.axhline(threshold, color="grey", linestyle="--", label=f"threshold {threshold:.3f}")
     for i, t in enumerate(result.confirmations_seconds):
         for ax in (top, bottom):
             ax.axvline(t, color="tab:green", linewidth=2,
