@@ -83,8 +83,9 @@ def _read_wav_with_scipy(path: Path) -> tuple[np.ndarray, int]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)
             rate, data = scipy.io.wavfile.read(path)
-    except (ValueError, OSError, EOFError, IndexError) as exc:
-        raise AudioFileError(f"audio file {path} is not a readable WAV file: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - scipy raises many types on malformed files
+        raise AudioFileError(f"audio file {path} is not a readable WAV file: "
+                             f"{type(exc).__name__}: {exc}") from None
     if np.issubdtype(data.dtype, np.integer):
         return data.astype(np.float32) / float(-np.iinfo(data.dtype).min), rate
     return data.astype(np.float32), rate

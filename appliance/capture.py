@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,11 +20,11 @@ import numpy as np
 
 from appliance.faults import close_quietly, one_line
 from appliance.log import EventLog
+from appliance.settings import AUTO_DEVICE
 
 AUDIO, OVERRUN, GAP = "audio", "overrun", "gap"
 OVERRUN_CODE = -errno.EPIPE
 """pyalsaaudio 0.11 returns (-EPIPE, b'') from read() on an overrun and re-prepares."""
-AUTO = "auto"
 _QUEUE_POLL_SECONDS = 0.2
 
 
@@ -57,7 +58,7 @@ def resolve_capture_device(device: str) -> str:
     """``auto`` -> the first sound card that can capture, through ``plughw``."""
     import alsaaudio
 
-    if device != AUTO:
+    if device != AUTO_DEVICE:
         return device
     for card in alsaaudio.cards():
         name = f"plughw:CARD={card}"
@@ -81,6 +82,9 @@ class CaptureThread(threading.Thread):
         self.open_device = open_device
         self.stopping = threading.Event()
         self.reconnects = 0
+        self.delivered_since_open = False
+        self.state = "starting"  # then "open", "unavailable" or "lost"
+        self.opened_at = float("-inf")  # time.monotonic() of the last successful open
 
     def stop(self) -> None:
         self.stopping.set()
@@ -88,35 +92,41 @@ class CaptureThread(threading.Thread):
     def run(self) -> None:
         s = self.settings
         backoff = s.reconnect_min_seconds
-        state = None
         while not self.stopping.is_set():
             try:
                 pcm = self.open_device(s.device, sample_rate_hz=s.sample_rate_hz,
                                        period_frames=s.period_frames)
             except Exception as exc:  # noqa: BLE001 - any failure to open is retried
-                if state != "unavailable":
+                if self.state != "unavailable":
                     self.log.warning("capture_unavailable", device=s.device,
                                      error=one_line(exc), retry_seconds=backoff)
-                    state = "unavailable"
+                    self.state = "unavailable"
                 self.stopping.wait(backoff)
                 backoff = min(2.0 * backoff, s.reconnect_max_seconds)
                 continue
-            if state is not None:
+            if self.state != "starting":
                 self.reconnects += 1
-            state = "open"
-            backoff = s.reconnect_min_seconds
+            self.state = "open"
+            self.opened_at = time.monotonic()
             self.log.info("capture_open", device=s.device, period_frames=s.period_frames)
             try:
                 self._read_until_failure(pcm)
             except Exception as exc:  # noqa: BLE001 - a dying device is retried
-                self.log.warning("capture_lost", device=s.device, error=one_line(exc))
-                state = "lost"
+                if self.delivered_since_open:  # it worked for a while: retry soon
+                    backoff = s.reconnect_min_seconds
+                self.log.warning("capture_lost", device=s.device, error=one_line(exc),
+                                 retry_seconds=backoff)
+                self.state = "lost"
                 self._put(GAP, None)
                 self.stopping.wait(backoff)
+                backoff = min(2.0 * backoff, s.reconnect_max_seconds)
             finally:
                 close_quietly(pcm)
 
     def _read_until_failure(self, pcm) -> None:
+        """Read until told to stop, or raise when the device fails. A device that opens
+        but never delivers keeps backing off instead of flooding the log."""
+        self.delivered_since_open = False
         while not self.stopping.is_set():
             frames, data = pcm.read()
             if frames < 0:
@@ -125,6 +135,7 @@ class CaptureThread(threading.Thread):
                 self._put(OVERRUN, None)
             elif frames > 0:
                 self._put(AUDIO, np.frombuffer(data, dtype="<i2", count=frames))
+                self.delivered_since_open = True
 
     def _put(self, kind: str, samples: np.ndarray | None) -> None:
         """Hand over to the scorer; waits when it is behind (ALSA then buffers, or overruns)."""

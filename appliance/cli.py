@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     except HushboxError as exc:
         print(f"hushbox: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # a path that cannot be read or written
+        print(f"hushbox: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 

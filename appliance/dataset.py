@@ -48,6 +48,15 @@ def load_dataset(root: Path) -> list[Clip]:
 
 def _from_metadata(root: Path) -> list[Clip]:
     table = root / "metadata.csv"
+    try:
+        return _read_metadata(root, table)
+    except UnicodeDecodeError:
+        raise HushboxError(f"{table} is not UTF-8 text") from None
+    except csv.Error as exc:
+        raise HushboxError(f"{table} is not valid CSV: {exc}") from None
+
+
+def _read_metadata(root: Path, table: Path) -> list[Clip]:
     with open(table, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         missing = {"path", "label"} - set(reader.fieldnames or ())
@@ -62,6 +71,8 @@ def _from_metadata(root: Path) -> list[Clip]:
             if fold_text and fold_text not in {str(k) for k in range(1, N_FOLDS + 1)}:
                 raise HushboxError(f"{table} line {line}: fold {fold_text!r} is not 1..{N_FOLDS}")
             rate_text = (row.get("orig_sr") or "").strip()
+            if rate_text and not rate_text.replace(".", "", 1).isdigit():
+                raise HushboxError(f"{table} line {line}: orig_sr {rate_text!r} is not a rate")
             clips.append(Clip(
                 path=root / row["path"], label=row["label"],
                 fold=int(fold_text) if fold_text else fold_of(row["path"]),

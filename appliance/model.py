@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from appliance.errors import ModelError, ParameterError
+from appliance.errors import ModelError
 from appliance.features import FeatureConfig
 
 MODEL_FORMAT = "hushbox-model"
@@ -61,12 +61,6 @@ class Model:
             x = np.maximum(x @ w + b, 0.0)
         logit = (x @ self.weights[-1] + self.biases[-1])[:, 0]
         return 1.0 / (1.0 + np.exp(-np.clip(logit, -60.0, 60.0)))
-
-    def with_threshold(self, threshold: float) -> Model:
-        if not 0.0 < threshold < 1.0:
-            raise ParameterError(f"threshold {threshold} is outside (0, 1)")
-        return Model(self.scaler_mean, self.scaler_scale, self.weights, self.biases,
-                     float(threshold), self.feature_config, self.card)
 
 
 def card_path(model_path: Path) -> Path:
@@ -112,7 +106,11 @@ def load_model(path: Path = DEFAULT_MODEL_PATH) -> Model:
     if card.get("format_version") != MODEL_FORMAT_VERSION:
         raise ModelError(f"model card {json_path} has format_version "
                          f"{card.get('format_version')!r}, this code reads {MODEL_FORMAT_VERSION}")
-    if card.get("arrays_sha256") != _sha256(npz_path):
+    try:
+        arrays_sha256 = _sha256(npz_path)
+    except OSError as exc:
+        raise ModelError(f"model file {npz_path} is unreadable: {exc}") from None
+    if card.get("arrays_sha256") != arrays_sha256:
         raise ModelError(f"model file {npz_path} does not match its card "
                          f"(SHA-256 differs: truncated, corrupted or replaced)")
     try:

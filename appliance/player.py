@@ -14,15 +14,17 @@ import numpy as np
 from appliance.audio_io import to_int16
 from appliance.faults import close_quietly, one_line
 from appliance.log import EventLog
+from appliance.settings import AUTO_DEVICE
 
 PLAYBACK_PERIOD_FRAMES = 1024
+THREAD_JOIN_SECONDS = 5.0
 
 
 def open_playback(device: str, *, sample_rate_hz: int, period_frames: int):
     """An ALSA playback PCM, mono S16_LE at ``sample_rate_hz`` (``default`` for ``auto``)."""
     import alsaaudio
 
-    name = "default" if device == "auto" else device
+    name = "default" if device == AUTO_DEVICE else device
     return alsaaudio.PCM(alsaaudio.PCM_PLAYBACK, alsaaudio.PCM_NORMAL, device=name,
                          channels=1, rate=sample_rate_hz,
                          format=alsaaudio.PCM_FORMAT_S16_LE, periodsize=period_frames)
@@ -78,7 +80,7 @@ class Player:
         self._closing = True
         self._cancel.set()
         self._request.set()
-        self._thread.join(timeout=5.0)
+        self._thread.join(timeout=THREAD_JOIN_SECONDS)
 
     def _run(self) -> None:
         while True:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 PLAY = "play"
 LIMIT = "episode_limit"
 COOLDOWN = "cooldown"
+ALREADY_PLAYING = "already_playing"
 
 
 @dataclass(frozen=True)

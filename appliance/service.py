@@ -19,19 +19,25 @@ from appliance.audio_io import from_int16
 from appliance.capture import AUDIO, GAP, OVERRUN, CaptureSettings, CaptureThread, open_capture
 from appliance.detector import WindowScorer
 from appliance.errors import HushboxError
+from appliance.faults import one_line
 from appliance.log import EventLog
 from appliance.lullaby import load_lullaby
 from appliance.model import DEFAULT_MODEL_PATH, load_model
 from appliance.player import Player, open_playback
-from appliance.policy import PLAY, LullabyPolicy, PolicySettings
+from appliance.policy import ALREADY_PLAYING, PLAY, LullabyPolicy, PolicySettings
 from appliance.settings import Settings
 from appliance.vote import Vote
 from appliance.watchdog import Watchdog
 
 EXIT_OK = 0
 EXIT_BAD_SETUP = 2
+EXIT_CAPTURE_STALLED = 3
 RING_BUFFER_SECONDS = 10.0
 RESTART_PAUSE_SECONDS = 1.0
+CAPTURE_STALL_SECONDS = 30.0
+"""An open microphone silent this long (a wedged USB device: reads block forever) ends the
+process with EXIT_CAPTURE_STALLED so the supervisor starts a fresh one."""
+THREAD_JOIN_SECONDS = 5.0
 _POLL_SECONDS = 0.2
 
 
@@ -81,14 +87,15 @@ class Listener:
         self._started = time.monotonic()
         self._stream_offset = 0.0  # audio time at the scorer's last reset
         self._last_overrun_log = float("-inf")
+        self._last_audio = float("-inf")  # time.monotonic() of the last captured period
         self._next_heartbeat = self._started + settings.heartbeat_seconds
 
     def _lullaby(self):
         try:
             return load_lullaby(self.settings.lullaby_path)
-        except HushboxError as exc:
+        except Exception as exc:  # noqa: BLE001 - any bad file: the built-in lullaby plays
             self.log.error("lullaby_unreadable", path=self.settings.lullaby_path,
-                           error=str(exc), using="built-in lullaby")
+                           error=one_line(exc), using="built-in lullaby")
             return load_lullaby("")
 
     def run(self) -> int:
@@ -100,23 +107,30 @@ class Listener:
                       windows_to_confirm=s.windows_to_confirm,
                       lullaby_seconds=self.lullaby_seconds)
         self.capture.start()
+        status = EXIT_OK
         try:
             while not self.stopping.is_set():
                 try:
-                    self._drain()
+                    status = self._drain()
                 except Exception as exc:  # noqa: BLE001 - the loop must never die
                     self.counters.loop_restarts += 1
-                    self.log.error("loop_error", error=f"{type(exc).__name__}: {exc}",
+                    self.log.error("loop_error", error=one_line(exc),
                                    restart_in_seconds=RESTART_PAUSE_SECONDS)
                     self._restart_stream()
                     self.stopping.wait(RESTART_PAUSE_SECONDS)
         finally:
             self.shutdown()
-        return EXIT_OK
+        return status
 
-    def _drain(self) -> None:
+    def _drain(self) -> int:
         while not self.stopping.is_set():
+            if self.stop_reason:  # set by a signal handler, which must not touch locks
+                self.stopping.set()
+                break
             self._maybe_heartbeat()
+            if self._capture_stalled():
+                self.stopping.set()
+                return EXIT_CAPTURE_STALLED
             try:
                 kind, samples = self.queue.get(timeout=_POLL_SECONDS)
             except queue.Empty:
@@ -127,20 +141,46 @@ class Listener:
                 self._on_overrun()
             elif kind == GAP:
                 self._restart_stream()
+        return EXIT_OK
+
+    def _capture_stalled(self) -> bool:
+        """Restart a capture thread that died; report a device that is open but silent."""
+        if not self.capture.is_alive() and not self.stopping.is_set():
+            self.log.error("capture_thread_died", restarting=True)
+            self.capture = CaptureThread(self.capture.settings, out=self.queue, log=self.log,
+                                         open_device=self.capture.open_device)
+            self.capture.start()
+            return False
+        silent = time.monotonic() - max(self._last_audio, self.capture.opened_at)
+        if self.capture.state == "open" and silent > CAPTURE_STALL_SECONDS:
+            self.log.error("capture_stalled", silent_seconds=silent,
+                           exit_status=EXIT_CAPTURE_STALLED)
+            return True
+        return False
 
     def _on_audio(self, samples) -> None:
-        if self.watchdog:
-            self.watchdog.pet()
+        self._last_audio = time.monotonic()
+        self._pet_watchdog()
         limit = self.settings.stop_after_seconds
         if limit is not None:
             remaining = int(round((limit - self.counters.audio_seconds) * self.rate))
             samples = samples[: max(remaining, 0)]
-        for window in self.scorer.push(from_int16(samples)):
+        windows = self.scorer.push(from_int16(samples))
+        self.counters.audio_seconds += len(samples) / self.rate  # before anything can fail
+        for window in windows:
             self._on_window(window)
-        self.counters.audio_seconds += len(samples) / self.rate
         if limit is not None and self.counters.audio_seconds >= limit - 0.5 / self.rate:
             self.log.info("stop_after", audio_seconds=self.counters.audio_seconds)
             self.stopping.set()
+
+    def _pet_watchdog(self) -> None:
+        if self.watchdog is None:
+            return
+        try:
+            self.watchdog.pet()
+        except OSError as exc:
+            self.log.error("watchdog_failed", error=one_line(exc), using_watchdog=False)
+            self.watchdog = None
 
     def _on_window(self, window) -> None:
         self.counters.windows += 1
@@ -157,10 +197,11 @@ class Listener:
             return
         self.counters.confirmations += 1
         action = self.policy.decide(t_seconds=end)
+        if action == PLAY and not self.player.play():
+            action = ALREADY_PLAYING
         self.log.info("cry_confirmed", t=end, probability=f"{window.probability:.3f}",
                       action=action)
         if action == PLAY:
-            self.player.play()
             self.vote.hold_until(end + self.lullaby_seconds + self.settings.mute_tail_seconds)
 
     def _on_overrun(self) -> None:
@@ -190,22 +231,26 @@ class Listener:
                       audio_seconds=c.audio_seconds, windows=c.windows,
                       confirmations=c.confirmations, lullabies=self.player.played,
                       overruns=c.overruns, reconnects=self.capture.reconnects,
-                      loop_restarts=c.loop_restarts, rss_mb=current_rss_mb(),
+                      loop_restarts=c.loop_restarts, playback_failures=self.player.failures,
+                      rss_mb=current_rss_mb(),
                       peak_rss_mb=peak_rss_mb())
 
-    def stop(self, *, reason: str = "") -> None:
-        """Ask the loop to end; safe from a signal handler (sets flags only)."""
+    def stop(self, *, reason: str) -> None:
+        """Ask the loop to end; safe from a signal handler: it only sets an attribute,
+        which the loop checks at every poll (an Event's lock could deadlock there)."""
         self.stop_reason = reason
-        self.stopping.set()
 
     def shutdown(self) -> None:
         if self.stop_reason:
             self.log.info("signal", name=self.stop_reason)
         self.capture.stop()
-        self.capture.join(timeout=5.0)
+        self.capture.join(timeout=THREAD_JOIN_SECONDS)
         self.player.stop()
         if self.watchdog:
-            self.watchdog.close()
+            try:
+                self.watchdog.close()
+            except OSError as exc:
+                self.log.error("watchdog_failed", error=one_line(exc))
         self.heartbeat("stopped")
 
 
@@ -237,7 +282,7 @@ def run_service(settings: Settings, **devices: Callable[..., object]) -> int:
         log.error("cannot_start", error=str(exc))
         return EXIT_BAD_SETUP
     except OSError as exc:  # the watchdog device
-        log.error("cannot_start", error=f"{type(exc).__name__}: {exc}")
+        log.error("cannot_start", error=one_line(exc))
         return EXIT_BAD_SETUP
 
     def on_signal(signum, _frame) -> None:

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.errors import ConfigError
+from appliance.log import LEVELS
 
 CONFIG_SECTION = "hushbox"
 ENV_PREFIX = "HUSHBOX_"
 AUTO_DEVICE = "auto"
-LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_LEVELS = tuple(LEVELS)
 
 
 @dataclass(frozen=True)

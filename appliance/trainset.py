@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,8 @@ LULLABY_GAINS_DB = (-30.0, -12.0, 0.0)
 SYNTHETIC_CLIP = -1
 """``clip_index`` of rows made from no recording (noise machines, the device's lullaby)."""
 _SYNTHETIC_STREAM = 2**31  # a random stream of its own, apart from every clip's index
-CACHE_DIR = Path(os.environ.get("HUSHBOX_CACHE", Path.home() / ".cache" / "hushbox"))
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "hushbox"
+"""Window-feature tables, keyed by content (HUSHBOX_* variables are settings, so not here)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -154,10 +156,13 @@ def build_table(clips: list[Clip], *, seed: int, config: FeatureConfig,
     """Window features of all clips and their augmentations (cached on disk by content)."""
     cache = CACHE_DIR / f"windows-{_cache_key(clips, seed=seed, config=config)}.npz"
     if use_cache and cache.is_file():
-        with np.load(cache, allow_pickle=False) as data:
-            return WindowTable(data["features"], data["labels"], data["folds"],
-                               data["clip_index"], data["original"], data["trainable"],
-                               tuple(str(s) for s in data["skipped"]))
+        try:
+            with np.load(cache, allow_pickle=False) as data:
+                return WindowTable(data["features"], data["labels"], data["folds"],
+                                   data["clip_index"], data["original"], data["trainable"],
+                                   tuple(str(s) for s in data["skipped"]))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass  # a damaged cache is a miss: computed again below
     negatives_by_fold: dict[int, list[str]] = {}
     for clip in clips:
         if not clip.is_cry:
@@ -187,7 +192,9 @@ def build_table(clips: list[Clip], *, seed: int, config: FeatureConfig,
         skipped=tuple(skipped))
     if use_cache:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, features=table.features, labels=table.labels, folds=table.folds,
+        partial = cache.with_suffix(".partial.npz")
+        np.savez(partial, features=table.features, labels=table.labels, folds=table.folds,
                  clip_index=table.clip_index, original=table.original, trainable=table.trainable,
                  skipped=np.array(table.skipped, dtype=str))
+        os.replace(partial, cache)  # never a half-written cache
     return table

@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("HUSHBOX_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
 CRY_RECORDING = REPO / "tests" / "data" / "cry_in_room.wav"
 CRY_SPAN_SECONDS = (6.0, 11.0)  # where the cry lies in CRY_RECORDING (tests/conftest.py)
 QUIET_RECORDING = REPO / "tests" / "data" / "no_cry_room.wav"

@@ -6,7 +6,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
-cache=${1:-${HUSHBOX_CACHE:-/var/cache/hushbox}}
+cache=${1:-${IMAGE_CACHE:-/var/cache/hushbox}}
 apt_dir="$cache/apt"
 deb_dir="$cache/debs"
 mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial" "$deb_dir"

@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 . "$here/versions.env"
 out=${1:-$repo/build/out}
-cache=${HUSHBOX_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hushbox}
+cache=${IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hushbox}
 linuxkit=${LINUXKIT:-linuxkit}
 
 die() { echo "make image: $*" >&2; exit 1; }

@@ -10,7 +10,7 @@ repo=$(dirname "$here")
 . "$here/versions.env"
 out=$1
 base_only=${2:-}
-wheels=${HUSHBOX_CACHE:-/var/cache/hushbox}/wheels
+wheels=${IMAGE_CACHE:-/var/cache/hushbox}/wheels
 
 list() { grep -hv '^[[:space:]]*#' "$@" | grep -v '^[[:space:]]*$'; }
 device_pkgs=$(list "$here/packages-device.txt" | paste -sd, -)

@@ -17,7 +17,7 @@ repo=$(dirname "$here")
 # shellcheck source=versions.env
 . "$here/versions.env"
 out=${REHEARSAL_OUT:-$repo/build/out/rehearsal}
-cache=${HUSHBOX_CACHE:-/var/cache/hushbox}
+cache=${IMAGE_CACHE:-/var/cache/hushbox}
 started=$(date +%s)
 mode=${1:-}
 

@@ -13,7 +13,7 @@ from appliance.model import DEFAULT_MODEL_PATH, load_model
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
 REPO = TESTS.parent
-SHARED_DATA = Path(os.environ.get("HUSHBOX_SHARED_DATA", REPO.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR", REPO.parent / "shared" / "data"))
 CRY_RECORDING = DATA / "cry_in_room.wav"
 QUIET_RECORDING = DATA / "no_cry_room.wav"
 CRY_SPAN_SECONDS = (6.0, 16.0)  # where the cry lies in CRY_RECORDING (see data/SOURCES.md)

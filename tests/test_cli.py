@@ -85,3 +85,9 @@ def test_config_prints_the_commented_defaults():
     assert run.returncode == 0
     assert run.stdout == (DATA.parent.parent / "appliance" / "data"
                           / "hushbox.conf.example").read_text()
+
+
+def test_an_unwritable_plot_path_is_one_line(tmp_path):
+    run = hushbox("scan", str(CRY_RECORDING), "--plot", str(tmp_path / "no" / "such" / "x.png"))
+    assert run.returncode == 2
+    assert run.stderr.startswith("hushbox: ") and run.stderr.count("\n") == 1

@@ -30,7 +30,7 @@ DTB_MAGIC = bytes.fromhex("d00dfeed")
 def fetch_debs() -> tuple[Path, Path]:
     if not shutil.which("apt-get"):
         pytest.skip("no apt-get here to fetch the pinned kernel/raspi-firmware packages")
-    cache = os.environ.get("HUSHBOX_CACHE", "/var/cache/hushbox")
+    cache = os.environ.get("IMAGE_CACHE", "/var/cache/hushbox")
     try:
         r = subprocess.run(["sh", str(BUILD / "fetch-debs.sh"), cache], capture_output=True,
                            text=True, timeout=300)

@@ -177,3 +177,16 @@ def test_watchdog_is_petted_while_audio_flows_and_disarmed_on_exit(rig, tmp_path
     assert run.returncode == 0, run.stderr
     written = watchdog.read_bytes()
     assert written.startswith(b"\0") and written.endswith(b"V")
+
+
+def test_an_unreadable_lullaby_falls_back_to_the_built_in_one(rig, tmp_path, cry_audio):
+    bad = tmp_path / "lullaby.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
+    audio = pad(cry_audio, after_seconds=SILENCE_AFTER_SECONDS)
+    capture = rig.capture("mic", write_raw(tmp_path / "in.raw", audio))
+    playback = rig.playback("speaker", tmp_path / "out.wav")
+    run = rig.listen("--capture-device", capture, "--playback-device", playback,
+                     "--lullaby", str(bad), "--stop-after-seconds", stop_after(audio), **FAST)
+    assert run.returncode == 0, run.stderr
+    assert events(run.stdout, "lullaby_unreadable")
+    assert events(run.stdout, "lullaby_started")

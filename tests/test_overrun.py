@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import numpy as np
 from alsa_rig import events, pad
@@ -10,7 +11,7 @@ from alsa_rig import events, pad
 from appliance.audio_io import to_int16
 from appliance.capture import OVERRUN_CODE
 from appliance.log import EventLog
-from appliance.service import Listener
+from appliance.service import EXIT_CAPTURE_STALLED, Listener
 from appliance.settings import build_settings
 
 PERIOD = 1024
@@ -93,3 +94,44 @@ def test_an_unexpected_error_in_the_loop_is_logged_and_the_loop_restarts(cry_aud
     assert events(log, "loop_error")[0]["error"].startswith('"RuntimeError:')
     stopped = events(log, "stopped")[0]
     assert stopped["loop_restarts"] == "1" and int(stopped["windows"]) > 15
+
+
+class StallingReader(OverrunningReader):
+    """Delivers a few periods, then blocks in read() forever: a wedged USB microphone."""
+
+    def read(self):
+        if self.reads >= 5:
+            threading.Event().wait()
+        return super().read()
+
+
+def test_a_wedged_microphone_ends_the_process_for_the_supervisor(cry_audio, monkeypatch):
+    monkeypatch.setattr("appliance.service.CAPTURE_STALL_SECONDS", 0.5)
+    out = io.StringIO()
+    listener = Listener(build_settings(), log=EventLog(stream=out),
+                        open_capture_device=lambda *a, **k: StallingReader(cry_audio, 10**9),
+                        open_playback_device=lambda *a, **k: NullSpeaker())
+    assert listener.run() == EXIT_CAPTURE_STALLED
+    assert events(out.getvalue(), "capture_stalled")
+
+
+class BrokenReader:
+    def read(self):
+        raise OSError("device opens but every read fails")
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_device_that_opens_but_never_delivers_backs_off(monkeypatch):
+    out = io.StringIO()
+    settings = build_settings(flags={"reconnect_min_seconds": 0.05,
+                                     "reconnect_max_seconds": 0.4})
+    listener = Listener(settings, log=EventLog(stream=out),
+                        open_capture_device=lambda *a, **k: BrokenReader(),
+                        open_playback_device=lambda *a, **k: NullSpeaker())
+    threading.Timer(2.0, listener.stop, kwargs={"reason": "test"}).start()
+    assert listener.run() == 0
+    retries = [float(e["retry_seconds"]) for e in events(out.getvalue(), "capture_lost")]
+    assert retries[:4] == [0.05, 0.1, 0.2, 0.4] and max(retries) == 0.4
+    assert len(retries) < 10  # not one line every 50 ms
