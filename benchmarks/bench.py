@@ -385,8 +385,7 @@ print(json.dumps({"import_seconds": t_import, "recordings": 1 + len(preds),
 # ---------------------------------------------------------------- hushbox listen
 
 # ``hushbox`` as its console script runs it, plus this process's own peak RSS (VmHWM) on
-# stderr at exit: the service's rss_mb is ru_maxrss, which on Linux also counts the RSS of
-# whatever process launched it (the benchmark's, here).
+# stderr at exit, measured independently of the service's own peak_rss_mb.
 LISTEN_WRAPPER = """
 import atexit, sys
 def report():
