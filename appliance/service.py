@@ -85,7 +85,9 @@ class Listener:
         self.stopping = threading.Event()
         self.stop_reason = ""
         self._started = time.monotonic()
-        self._stream_offset = 0.0  # audio time at the scorer's last reset
+        self._stream_offset = 0.0  # listening time at the scorer's last reset
+        self._outage_seconds = 0.0  # wall time without a microphone, added to listening time
+        self._gap_started: float | None = None
         self._last_overrun_log = float("-inf")
         self._last_audio = float("-inf")  # time.monotonic() of the last captured period
         self._next_heartbeat = self._started + settings.heartbeat_seconds
@@ -140,6 +142,7 @@ class Listener:
             elif kind == OVERRUN:
                 self._on_overrun()
             elif kind == GAP:
+                self._gap_started = time.monotonic()
                 self._restart_stream()
         return EXIT_OK
 
@@ -160,6 +163,10 @@ class Listener:
 
     def _on_audio(self, samples) -> None:
         self._last_audio = time.monotonic()
+        if self._gap_started is not None:  # the microphone is back: time went on meanwhile
+            self._outage_seconds += self._last_audio - self._gap_started
+            self._gap_started = None
+            self._restart_stream()
         self._pet_watchdog()
         limit = self.settings.stop_after_seconds
         if limit is not None:
@@ -213,9 +220,10 @@ class Listener:
         self._restart_stream()
 
     def _restart_stream(self) -> None:
-        """Drop partial windows: the next window starts fresh at the current audio time.
-        A hold (lullaby playing) carries over: the vote works in audio time."""
-        self._stream_offset = self.counters.audio_seconds
+        """Drop partial windows: the next window starts fresh at the current listening time
+        (captured audio plus microphone outages), the clock of the vote's hold, episodes
+        and cooldown, so a lullaby hold or a cooldown does not outlast an outage."""
+        self._stream_offset = self.counters.audio_seconds + self._outage_seconds
         self.scorer.reset()
         self.vote.interrupt()
 
