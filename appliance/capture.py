@@ -25,7 +25,8 @@ from appliance.settings import AUTO_DEVICE
 AUDIO, OVERRUN, GAP = "audio", "overrun", "gap"
 OVERRUN_CODE = -errno.EPIPE
 """pyalsaaudio 0.11 returns (-EPIPE, b'') from read() on an overrun and re-prepares."""
-_QUEUE_POLL_SECONDS = 0.2
+POLL_SECONDS = 0.2
+"""How often both sides of the queue look up to check whether they should stop."""
 
 
 class DeviceError(Exception):
@@ -141,7 +142,7 @@ class CaptureThread(threading.Thread):
         """Hand over to the scorer; waits when it is behind (ALSA then buffers, or overruns)."""
         while not self.stopping.is_set():
             try:
-                self.out.put((kind, samples), timeout=_QUEUE_POLL_SECONDS)
+                self.out.put((kind, samples), timeout=POLL_SECONDS)
                 return
             except queue.Full:
                 continue

@@ -12,9 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from appliance.errors import HushboxError
+from appliance.errors import EXIT_BAD_INPUT, HushboxError
 
-EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 

@@ -5,6 +5,10 @@ prints it as ``hushbox: <message>`` and exits non-zero, never with a traceback.
 """
 
 
+EXIT_BAD_INPUT = 2
+"""Exit status for bad input (settings, files, model): the one line says what is wrong."""
+
+
 class HushboxError(Exception):
     """Base class: a problem with input, never a bug."""
 

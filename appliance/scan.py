@@ -8,10 +8,11 @@ import numpy as np
 
 from appliance.detector import ScoredWindow, WindowScorer
 from appliance.model import Model
+from appliance.settings import Settings
 from appliance.vote import Vote
 
-SCAN_CHUNK_SECONDS = 0.064
-"""Chunk size fed to the scorer, the same as a live capture period."""
+SCAN_CHUNK_SECONDS = Settings.period_seconds
+"""Chunk size fed to the scorer: the live capture period's default."""
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.audio_io import from_int16
-from appliance.capture import AUDIO, GAP, OVERRUN, CaptureSettings, CaptureThread, open_capture
+from appliance.capture import (
+    AUDIO,
+    GAP,
+    OVERRUN,
+    POLL_SECONDS,
+    CaptureSettings,
+    CaptureThread,
+    open_capture,
+)
 from appliance.detector import WindowScorer
-from appliance.errors import HushboxError
+from appliance.errors import EXIT_BAD_INPUT, HushboxError
 from appliance.faults import one_line
 from appliance.log import EventLog
 from appliance.lullaby import load_lullaby
@@ -30,7 +38,6 @@ from appliance.vote import Vote
 from appliance.watchdog import Watchdog
 
 EXIT_OK = 0
-EXIT_BAD_SETUP = 2
 EXIT_CAPTURE_STALLED = 3
 RING_BUFFER_SECONDS = 10.0
 RESTART_PAUSE_SECONDS = 1.0
@@ -38,7 +45,6 @@ CAPTURE_STALL_SECONDS = 30.0
 """An open microphone silent this long (a wedged USB device: reads block forever) ends the
 process with EXIT_CAPTURE_STALLED so the supervisor starts a fresh one."""
 THREAD_JOIN_SECONDS = 5.0
-_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -134,7 +140,7 @@ class Listener:
                 self.stopping.set()
                 return EXIT_CAPTURE_STALLED
             try:
-                kind, samples = self.queue.get(timeout=_POLL_SECONDS)
+                kind, samples = self.queue.get(timeout=POLL_SECONDS)
             except queue.Empty:
                 continue
             if kind == AUDIO:
@@ -288,10 +294,10 @@ def run_service(settings: Settings, **devices: Callable[..., object]) -> int:
         listener = Listener(settings, log=log, **devices)
     except HushboxError as exc:
         log.error("cannot_start", error=str(exc))
-        return EXIT_BAD_SETUP
+        return EXIT_BAD_INPUT
     except OSError as exc:  # the watchdog device
         log.error("cannot_start", error=one_line(exc))
-        return EXIT_BAD_SETUP
+        return EXIT_BAD_INPUT
 
     def on_signal(signum, _frame) -> None:
         listener.stop(reason=signal.Signals(signum).name)  # no logging here: it takes a lock

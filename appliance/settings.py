@@ -18,6 +18,7 @@ from pathlib import Path
 
 from appliance.errors import ConfigError
 from appliance.log import LEVELS
+from appliance.vote import WINDOWS_TO_CONFIRM
 
 CONFIG_SECTION = "hushbox"
 ENV_PREFIX = "HUSHBOX_"
@@ -33,7 +34,7 @@ class Settings:
     playback_device: str = AUTO_DEVICE
     model_path: str = ""
     threshold: float | None = None
-    windows_to_confirm: int = 3
+    windows_to_confirm: int = WINDOWS_TO_CONFIRM
     period_seconds: float = 0.064
     lullaby_path: str = ""
     lullaby_volume: float = 0.5

@@ -96,19 +96,26 @@ def test_service_output_goes_to_the_console(env):
     assert r.stdout == "", "all output goes to the console device"
 
 
-def test_onboot_loads_listed_modules_and_tolerates_no_boot_partition(tmp_path):
+def run_onboot(tmp_path, stubs: dict[str, str], modules: str, **env: str):
+    """Run the onboot script with stubbed system tools and a module list."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    stub(bin_dir, "modprobe", '[ "$1" = missing_mod ] && exit 1; echo "$1" >>"$LOADED"')
-    stub(bin_dir, "blkid", "exit 2")
-    stub(bin_dir, "findfs", "exit 1")
-    stub(bin_dir, "sleep", "exit 0")
+    for name, body in stubs.items():
+        stub(bin_dir, name, body)
     mods = tmp_path / "modules.txt"
-    mods.write_text("# comment\nsnd-usb-audio\n\nmissing_mod\nbcm2835_wdt\n")
-    e = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", LOADED=str(tmp_path / "loaded"),
-             ONBOOT_MODULES=str(mods), ONBOOT_BOOT_WAIT_S="2")
-    r = subprocess.run(["sh", str(ONBOOT), str(tmp_path / "mnt")], env=e, capture_output=True,
-                       text=True, timeout=30)
+    mods.write_text(modules)
+    e = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", ONBOOT_MODULES=str(mods),
+             **env)
+    return subprocess.run(["sh", str(ONBOOT), str(tmp_path / "mnt")], env=e,
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_onboot_loads_listed_modules_and_tolerates_no_boot_partition(tmp_path):
+    r = run_onboot(tmp_path, {
+        "modprobe": '[ "$1" = missing_mod ] && exit 1; echo "$1" >>"$LOADED"',
+        "blkid": "exit 2", "findfs": "exit 1", "sleep": "exit 0"},
+        "# comment\nsnd-usb-audio\n\nmissing_mod\nbcm2835_wdt\n",
+        LOADED=str(tmp_path / "loaded"), ONBOOT_BOOT_WAIT_S="2")
     assert r.returncode == 0
     assert (tmp_path / "loaded").read_text().split() == ["snd-usb-audio", "bcm2835_wdt"]
     assert "modules_loaded count=2 failed= missing_mod" in r.stdout
@@ -116,17 +123,11 @@ def test_onboot_loads_listed_modules_and_tolerates_no_boot_partition(tmp_path):
 
 
 def test_onboot_mounts_the_labelled_partition_read_only(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    stub(bin_dir, "modprobe", "exit 0")
-    stub(bin_dir, "blkid", '[ "$1 $2" = "-L HUSHBOOT" ] && echo /dev/mmcblk0p1')
-    stub(bin_dir, "mount", 'echo "$*" >"$MOUNTED"')
-    mods = tmp_path / "modules.txt"
-    mods.write_text("vfat\n")
-    e = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", MOUNTED=str(tmp_path / "m"),
-             ONBOOT_MODULES=str(mods))
-    r = subprocess.run(["sh", str(ONBOOT), str(tmp_path / "mnt")], env=e, capture_output=True,
-                       text=True, timeout=30)
+    r = run_onboot(tmp_path, {
+        "modprobe": "exit 0",
+        "blkid": '[ "$1 $2" = "-L HUSHBOOT" ] && echo /dev/mmcblk0p1',
+        "mount": 'echo "$*" >"$MOUNTED"'},
+        "vfat\n", MOUNTED=str(tmp_path / "m"))
     assert "boot_partition_mounted device=/dev/mmcblk0p1" in r.stdout
     args = (tmp_path / "m").read_text().split()
     assert args[:3] == ["-t", "vfat", "-o"] and args[3].startswith("ro,")
